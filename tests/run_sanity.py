@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Run `ansible-test sanity` on a copy of the collection.
 
 ansible-test requires the working directory to be
@@ -19,6 +18,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EXCLUDED_PREFIXES = ("collections/",)
+# ansible-test keeps its sanity virtual environments and download cache
+# under ~/.ansible/test; a project-local HOME keeps them out of the user's.
+TEST_HOME = ROOT / ".cache" / "ansible-test-home"
+PIP_BOOTSTRAP_VERSIONS = ("24.2", "24.3", "25.0", "25.1")
+
+
+def seed_pip_bootstrap() -> None:
+    """Put the offline get-pip stand-in where ansible-test looks for it."""
+    cache = TEST_HOME / ".ansible" / "test" / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    for version in PIP_BOOTSTRAP_VERSIONS:
+        target = cache / f"get_pip_{version.replace('.', '_')}.py"
+        shutil.copyfile(ROOT / "tests" / "sanity_get_pip.py", target)
 
 
 def collection_files() -> list[str]:
@@ -49,7 +61,8 @@ def main() -> int:
             str(Path(sys.executable).parent / "ansible-test"), "sanity",
             "--python", python, "--color", "no", *extra_args,
         ]
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(Path(tmp)))
+        seed_pip_bootstrap()
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(Path(tmp)), HOME=str(TEST_HOME))
         print(f"run_sanity: {' '.join(cmd)} (in {target})", flush=True)
         return subprocess.run(cmd, cwd=target, env=env, check=False).returncode
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Make sure a Docker engine answers on this machine, installing one if needed.
 
 Order: an engine that already answers is used as it is; otherwise Debian's

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Build, start and remove throwaway systemd lab hosts for tests and demos.
 
 The hosts are Docker containers that boot systemd as PID 1 from a Debian

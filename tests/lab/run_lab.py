@@ -1,0 +1,62 @@
+"""Deploy the GPU Spark cluster onto the running lab: the `make lab` driver.
+
+Steps: build the GPU test double packages (the lab has no GPU), check
+that every lab host answers Ansible, run playbooks/site.yml with the lab's
+variables, and print the time it took. The playbook itself prints the
+master URL and the verification summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+LAB_DIR = Path(os.environ.get("LAB_DIR", ROOT / ".lab"))
+DOUBLE_BUILDER = ROOT / "tests" / "nvidia_double" / "build.py"
+LAB_VARS = ROOT / "tests" / "lab" / "lab_vars.yml"
+SITE = ROOT / "playbooks" / "site.yml"
+
+
+def step(message: str) -> None:
+    print(f"\n== {message}", flush=True)
+
+
+def run(cmd: list[str]) -> None:
+    bin_dir = Path(sys.executable).parent
+    env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+               ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+    result = subprocess.run(cmd, cwd=ROOT, env=env, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"run_lab: failed (rc={result.returncode}): {' '.join(cmd)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--inventory", required=True, help="inventory written by lab.py up")
+    args = parser.parse_args()
+    bin_dir = Path(sys.executable).parent
+
+    step("building the GPU test double packages (no GPU exists in the lab)")
+    run([sys.executable, str(DOUBLE_BUILDER), "--output", str(LAB_DIR / "nvidia-double")])
+
+    step("checking that every lab host answers Ansible")
+    run([str(bin_dir / "ansible"), "all", "-i", args.inventory, "-m", "ansible.builtin.ping",
+         "-o"])
+
+    step("deploying with playbooks/site.yml")
+    started = time.monotonic()
+    run([str(bin_dir / "ansible-playbook"), str(SITE), "-i", args.inventory,
+         "-e", f"@{LAB_VARS}", "-e", f"lab_dir={LAB_DIR}"])
+    elapsed = time.monotonic() - started
+
+    step(f"site.yml finished in {elapsed:.0f} s")
+    print("Re-run it with: make lab (idempotent); remove the lab with: make lab-down")
+
+
+if __name__ == "__main__":
+    main()
