@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 LABEL = "io.gpu-spark.lab"
@@ -284,8 +285,11 @@ def inventory_yaml(names: list[str], masters: int) -> str:
 
 
 def command_image(args: argparse.Namespace) -> None:
-    for tag in args.release:
-        build_host_image(tag, args.force)
+    # The builds are mostly waiting on downloads, so they run side by side.
+    with ThreadPoolExecutor(max_workers=len(args.release)) as pool:
+        futures = [pool.submit(build_host_image, tag, args.force) for tag in args.release]
+        for future in futures:
+            future.result()
 
 
 def command_up(args: argparse.Namespace) -> None:
