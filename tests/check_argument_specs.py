@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Check that every role's meta/argument_specs.yml agrees with defaults/main.yml.
 
 Checks each role under roles/, or the role folders given as arguments. The

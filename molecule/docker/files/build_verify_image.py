@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Write a tiny image as `docker save` output, built from this machine's own binaries.
 
 No registry is reachable in the tests, so the image that proves `docker run`
