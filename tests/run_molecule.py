@@ -68,7 +68,7 @@ def main() -> int:
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         results = list(pool.map(run_scenario, scenarios))
 
-    failed = [name for name, returncode, _ in results if returncode != 0]
+    failed = [result[0] for result in results if result[1] != 0]
     for name in failed:
         print(f"\n===== molecule log of failed scenario {name} =====", flush=True)
         print((LOG_DIR / f"{name}.log").read_text(errors="replace"), flush=True)
