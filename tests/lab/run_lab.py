@@ -1,9 +1,11 @@
 """Deploy the GPU Spark cluster onto the running lab: the `make lab` driver.
 
 Steps: build the GPU test double packages (the lab has no GPU), check
-that every lab host answers Ansible, run playbooks/site.yml with the lab's
-variables, and print the time it took. The playbook itself prints the
-master URL and the verification summary.
+that every lab host answers Ansible, install the double's driver stand-in
+on the worker hosts (a real site has its NVIDIA driver before site.yml
+runs), run playbooks/site.yml with the lab's variables, and print the time
+it took. The playbook itself prints the master URL and the verification
+summary.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-LAB_DIR = Path(os.environ.get("LAB_DIR", ROOT / ".lab"))
+LAB_DIR = (ROOT / os.environ.get("LAB_DIR", ".lab")).resolve()
 DOUBLE_BUILDER = ROOT / "tests" / "nvidia_double" / "build.py"
 LAB_VARS = ROOT / "tests" / "lab" / "lab_vars.yml"
 SITE = ROOT / "playbooks" / "site.yml"
+PREPARE_DOUBLE = ROOT / "tests" / "lab" / "prepare_gpu_double.yml"
 
 
 def step(message: str) -> None:
@@ -29,7 +32,7 @@ def step(message: str) -> None:
 def run(cmd: list[str]) -> None:
     bin_dir = Path(sys.executable).parent
     env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-               ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+               ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), LAB_DIR=str(LAB_DIR))
     result = subprocess.run(cmd, cwd=ROOT, env=env, check=False)
     if result.returncode != 0:
         raise SystemExit(f"run_lab: failed (rc={result.returncode}): {' '.join(cmd)}")
@@ -48,10 +51,14 @@ def main() -> None:
     run([str(bin_dir / "ansible"), "all", "-i", args.inventory, "-m", "ansible.builtin.ping",
          "-o"])
 
+    step("installing the GPU test double's driver stand-in on the worker hosts")
+    run([str(bin_dir / "ansible-playbook"), str(PREPARE_DOUBLE), "-i", args.inventory,
+         "-e", f"@{LAB_VARS}"])
+
     step("deploying with playbooks/site.yml")
     started = time.monotonic()
     run([str(bin_dir / "ansible-playbook"), str(SITE), "-i", args.inventory,
-         "-e", f"@{LAB_VARS}", "-e", f"lab_dir={LAB_DIR}"])
+         "-e", f"@{LAB_VARS}"])
     elapsed = time.monotonic() - started
 
     step(f"site.yml finished in {elapsed:.0f} s")

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Build the lab's Spark image and save it as an archive, without a registry.
 
 The image ``gpu-spark-lab/spark:<version>`` holds a Debian minbase system,

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Spark resource discovery script for NVIDIA GPUs. Prints the GPUs this
 # container sees as {"name": "gpu", "addresses": ["0", ...]}. Any problem
 # (nvidia-smi missing, driver errors, "No devices were found", no GPU) exits

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Query a Spark standalone master's web UI using bash alone, because images
 # differ in which HTTP clients they ship (apache/spark has no curl).
 #   spark-master-state.sh alive HOST PORT   exit 0 when the master is ALIVE

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Start a Spark worker only once its master reports ALIVE. A worker that
 # starts first retries registration with growing back-off and can take
 # minutes to join; waiting here makes a (re)start join at once.
