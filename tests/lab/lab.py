@@ -70,7 +70,7 @@ MASKED_UNITS = [
     "systemd-logind.service",
 ]
 
-# Every capability that Docker 20.10 knows (it rejects BPF, PERFMON and
+# Every capability that Docker 20.10 accepts (it rejects BPF, PERFMON and
 # CHECKPOINT_RESTORE as unknown) except SYS_RESOURCE, which the
 # CI machines lack in their bounding set; with it, or with --privileged,
 # container start fails with "unable to apply caps".
@@ -161,7 +161,8 @@ def build_host_image(tag: str, force: bool) -> str:
             link = root / "etc/systemd/system" / unit
             link.unlink(missing_ok=True)
             link.symlink_to("/dev/null")
-        # Ansible's apt module needs a locale-independent, non-interactive apt.
+        # Without recommended packages, so that a role that needs one must name it
+# instead of passing here by chance.
         (root / "etc/apt/apt.conf.d/90lab").write_text(
             'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n'
         )
