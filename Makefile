@@ -52,7 +52,7 @@ sanity: venv
 	$(BIN)/python tests/run_sanity.py
 
 unit: venv
-	$(BIN)/python -m pytest tests/unit
+	$(BIN)/python -m pytest tests/unit bench/tests
 
 molecule: images
 	$(BIN)/python tests/run_molecule.py
