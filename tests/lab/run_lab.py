@@ -48,8 +48,7 @@ def main() -> None:
     run([sys.executable, str(DOUBLE_BUILDER), "--output", str(LAB_DIR / "nvidia-double")])
 
     step("checking that every lab host answers Ansible")
-    run([str(bin_dir / "ansible"), "all", "-i", args.inventory, "-m", "ansible.builtin.ping",
-         "-o"])
+    run([str(bin_dir / "ansible"), "all", "-i", args.inventory, "-m", "ansible.builtin.ping"])
 
     step("installing the GPU test double's driver stand-in on the worker hosts")
     run([str(bin_dir / "ansible-playbook"), str(PREPARE_DOUBLE), "-i", args.inventory,
