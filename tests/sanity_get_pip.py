@@ -1,8 +1,9 @@
 """Offline stand-in for pip's get-pip.py bootstrap script, used by ansible-test.
 
 ansible-test creates its sanity virtual environments without pip and then
-runs a get-pip.py that it downloads from a host outside PyPI; when that
-host is unreachable it asks for the script to be saved in its cache. This
+runs a get-pip.py that it downloads from a host outside PyPI. When that
+host is unreachable, its error message names the cache path where the
+script can be saved instead. This
 script does the same job with what the running Python already has: it
 imports pip from the wheel that ensurepip bundles and runs
 `pip install <arguments>`, which then fetches the requested pip version
@@ -26,7 +27,7 @@ def main() -> int:
     sys.path.insert(0, wheels[-1])
     from pip._internal.cli.main import main as pip_main  # pylint: disable=import-outside-toplevel
 
-    # get-pip.py understands these two flags; pip itself does not.
+    # get-pip.py accepts these two flags, but pip itself rejects them.
     arguments = [arg for arg in sys.argv[1:] if arg not in ("--no-setuptools", "--no-wheel")]
     extra = []
     if "--no-setuptools" not in sys.argv:
