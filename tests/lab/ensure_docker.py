@@ -1,6 +1,6 @@
-"""Make sure a Docker engine answers on this machine, installing one if needed.
+"""Make sure a Docker engine responds on this machine, installing one if needed.
 
-Order: an engine that already answers is used as it is; otherwise Debian's
+Order: an engine that already responds is used as it is; otherwise Debian's
 docker.io package is installed when dockerd is missing, then the engine is
 started through systemd when systemd is PID 1, or as a background dockerd
 process when it is not (containers, CI machines, WSL2).

@@ -70,10 +70,10 @@ MASKED_UNITS = [
     "systemd-logind.service",
 ]
 
-# Every capability that Docker 20.10 accepts (it rejects BPF, PERFMON and
-# CHECKPOINT_RESTORE as unknown) except SYS_RESOURCE, which the
-# CI machines lack in their bounding set; with it, or with --privileged,
-# container start fails with "unable to apply caps".
+# Every capability that Docker 20.10 accepts, except SYS_RESOURCE. Docker
+# 20.10 rejects BPF, PERFMON and CHECKPOINT_RESTORE as unknown. The CI
+# machines lack SYS_RESOURCE in their bounding set, so with it, or with
+# --privileged, container start fails with "unable to apply caps".
 CAPABILITIES = [
     "AUDIT_CONTROL", "AUDIT_READ", "AUDIT_WRITE", "BLOCK_SUSPEND",
     "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH",

@@ -1,7 +1,7 @@
 """Deploy the GPU Spark cluster onto the running lab: the `make lab` driver.
 
 Steps: build the GPU test double packages (the lab has no GPU), check
-that every lab host answers Ansible, install the double's driver stand-in
+that every lab host responds to Ansible, install the double's driver stand-in
 on the worker hosts (a real site has its NVIDIA driver before site.yml
 runs), run playbooks/site.yml with the lab's variables, and print the time
 it took. The playbook itself prints the master URL and the verification
@@ -47,7 +47,7 @@ def main() -> None:
     step("building the GPU test double packages (no GPU exists in the lab)")
     run([sys.executable, str(DOUBLE_BUILDER), "--output", str(LAB_DIR / "nvidia-double")])
 
-    step("checking that every lab host answers Ansible")
+    step("checking that every lab host responds to Ansible")
     run([str(bin_dir / "ansible"), "all", "-i", args.inventory, "-m", "ansible.builtin.ping"])
 
     step("installing the GPU test double's driver stand-in on the worker hosts")

@@ -1,6 +1,6 @@
 """Build the lab's Spark image and save it as an archive, without a registry.
 
-The image ``gpu-spark-lab/spark:<version>`` holds a Debian minbase system,
+The image ``gpu-spark-lab/spark:<version>`` contains a Debian minbase system,
 a Java 17 runtime, python3, procps and the Spark runtime that the pyspark
 package from PyPI ships. ``docker save`` writes it to
 ``.lab/images/spark-<version>.tar``, which the spark_gpu_cluster role
@@ -122,7 +122,7 @@ def build_spark_image(version: str, force: bool) -> str:
 
 
 def save_archive(ref: str, archive: Path, force: bool) -> None:
-    """Write ``docker save`` output unless the archive already holds this image."""
+    """Write ``docker save`` output unless the archive already contains this image."""
     current_id = image_id(ref)
     id_file = archive.with_name(archive.name + ".image-id")
     if (not force and archive.is_file() and id_file.is_file()

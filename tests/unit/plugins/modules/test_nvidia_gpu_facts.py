@@ -24,7 +24,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "module_utils" / "fixtures" / "
 
 
 def write_stand_in(tmp_path: Path, query: str, listing: str, header: str, rc: int = 0) -> Path:
-    """Write an nvidia-smi stand-in that answers --query-gpu, -L and a plain call."""
+    """Write an nvidia-smi stand-in that handles --query-gpu, -L and a plain call."""
     script = tmp_path / "nvidia-smi"
     script.write_text(
         "#!/bin/sh\n"
