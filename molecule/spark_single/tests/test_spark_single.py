@@ -4,6 +4,7 @@ One lab host runs the master and two workers in one Compose project; the
 GPU test double reports two GPUs, one per worker.
 """
 
+import hashlib
 import json
 import os
 import time
@@ -130,6 +131,23 @@ def test_check_job_gives_each_executor_a_gpu(host):
     by_worker = {executor["worker"].split("/")[1]: executor["gpu_uuids"] for executor in report["executors"]}
     assert sorted(by_worker) == ["spark-worker-1", "spark-worker-2"]
     assert by_worker["spark-worker-1"] != by_worker["spark-worker-2"]
+
+
+def test_passed_job_is_recorded_for_these_containers(host):
+    # The record lets a re-run skip the job on an unchanged cluster, so its
+    # fingerprint must be the one of the running containers and job files.
+    record = json.loads(host.file("/opt/gpu-spark/gpu-check-passed.json").content_string)
+    ids = host.check_output(
+        "docker ps --all --no-trunc --filter label=com.docker.compose.project=gpu-spark --format '{{.ID}}'").split()
+    sums = [
+        host.check_output("sha1sum %s", f"{JOBS_DIR}/{name}").split()[0]
+        for name in ("gpu_spark_device.py", "gpu_check_job.py")
+    ]
+    expected = hashlib.sha256(json.dumps({"containers": sorted(ids), "jobs": sums}).encode()).hexdigest()
+    assert len(ids) == 3
+    assert record["fingerprint"] == expected
+    assert record["result"]["passed"] is True
+    assert len(record["result"]["executors"]) == 2
 
 
 def test_killed_worker_rejoins(host):

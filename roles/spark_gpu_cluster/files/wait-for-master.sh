@@ -14,12 +14,13 @@ state_script="$(dirname "$0")/spark-master-state.sh"
 
 attempt=0
 until bash "${state_script}" alive "${host}" "${port}" 2>/dev/null; do
-    # Log the first wait and then every 30th, about once a minute.
-    if [ $((attempt % 30)) -eq 0 ]; then
-        echo "wait-for-master: master UI ${host}:${port} not ALIVE yet (attempt $((attempt + 1))), retrying every 2 s" >&2
+    # Log the first wait and then every 120th, about once a minute.
+    if [ $((attempt % 120)) -eq 0 ]; then
+        echo "wait-for-master: master UI ${host}:${port} not ALIVE yet (attempt $((attempt + 1))), retrying every 0.5 s" >&2
     fi
     attempt=$((attempt + 1))
-    sleep 2
+    # A short interval: the worker's JVM start follows the master's at once.
+    sleep 0.5
 done
 echo "wait-for-master: master at ${host}:${port} is ALIVE, starting: $*" >&2
 exec "$@"
