@@ -56,7 +56,7 @@ def describe_task(_partition):
         "device": select_device(),
     }
     # Holding the task briefly spreads the tasks over every executor.
-    time.sleep(1)
+    time.sleep(0.5)
 
 
 def registered_executor_count(spark) -> int:
@@ -112,7 +112,9 @@ def main(argv: list[str]) -> int:
         deadline = time.monotonic() + args.timeout
         while registered_executor_count(spark) < args.expected_executors and time.monotonic() < deadline:
             time.sleep(1)
-        partitions = max(1, args.expected_executors) * 4
+        # Every executor has registered by now, and the scheduler gives each
+        # free executor one task per round, so two rounds reach them all.
+        partitions = max(1, args.expected_executors) * 2
         reports = spark.sparkContext.parallelize(range(partitions), partitions).mapPartitions(describe_task).collect()
     finally:
         spark.stop()
