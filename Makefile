@@ -39,7 +39,7 @@ images: venv engine
 
 lab: images
 	$(BIN)/python tests/lab/lab.py up --lab $(LAB_NAME) --count 3 --inventory $(LAB_INVENTORY)
-	$(BIN)/python tests/lab/run_lab.py --inventory $(LAB_INVENTORY)
+	$(BIN)/python tests/lab/run_lab.py --inventory $(LAB_INVENTORY) --lab-name $(LAB_NAME)
 
 lab-down: venv
 	$(BIN)/python tests/lab/lab.py down --lab $(LAB_NAME)

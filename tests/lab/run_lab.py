@@ -41,6 +41,8 @@ def run(cmd: list[str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--inventory", required=True, help="inventory written by lab.py up")
+    parser.add_argument("--lab-name", default="gpu-spark-lab",
+                        help="the lab's name, for the commands printed at the end (make's LAB_NAME)")
     args = parser.parse_args()
     bin_dir = Path(sys.executable).parent
 
@@ -61,7 +63,8 @@ def main() -> None:
     elapsed = time.monotonic() - started
 
     step(f"site.yml finished in {elapsed:.0f} s")
-    print("Re-run it with: make lab (idempotent); remove the lab with: make lab-down")
+    suffix = "" if args.lab_name == "gpu-spark-lab" else f" LAB_NAME={args.lab_name}"
+    print(f"Re-run it with: make lab{suffix} (idempotent); remove the lab with: make lab-down{suffix}")
 
 
 if __name__ == "__main__":

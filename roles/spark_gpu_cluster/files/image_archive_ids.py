@@ -1,5 +1,4 @@
-#!/usr/bin/env python3
-"""Print the image IDs and tags held by a `docker save` archive, as JSON.
+"""Print the image IDs and tags in a `docker save` archive, as JSON.
 
 Runs on the controller, so that a host whose Docker already has the image
 is neither sent the archive nor made to checksum it. Only the tar headers
