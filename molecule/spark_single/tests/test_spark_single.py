@@ -133,7 +133,7 @@ def test_check_job_gives_each_executor_a_gpu(host):
     assert by_worker["spark-worker-1"] != by_worker["spark-worker-2"]
 
 
-def test_passed_job_is_recorded_for_these_containers(host):
+def test_job_record_matches_containers(host):
     # The record lets a re-run skip the job on an unchanged cluster, so its
     # fingerprint must be the one of the running containers and job files.
     record = json.loads(host.file("/opt/gpu-spark/gpu-check-passed.json").content_string)

@@ -52,7 +52,7 @@ def test_classic_store_layout(tmp_path: Path) -> None:
     assert json.loads(result.stdout) == {"ids": [CONFIG_ID], "tags": ["site/spark:3.5.9"]}
 
 
-def test_oci_layout_lists_config_and_index_digests(tmp_path: Path) -> None:
+def test_oci_layout_digests(tmp_path: Path) -> None:
     archive = write_archive(tmp_path / "spark.tar", {
         "manifest.json": [{"Config": f"blobs/sha256/{CONFIG_ID}", "RepoTags": ["site/spark:3.5.9", "site/spark:latest"]}],
         "index.json": {"manifests": [{"digest": f"sha256:{INDEX_ID}"}]},
